@@ -1,0 +1,114 @@
+"""Latency of each stage on this machine (pytest-benchmark). Run: pytest benchmarks/ --benchmark-json=bench.json
+then python -m benchmarks.report bench.json. Every benchmark tags `extra_info` so the report can build its
+tables and ratios without parsing names."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+RUNTIMES = ["litert", "tflite_runtime", "tf"]
+DTYPES = ["float32", "int8"]
+THREADS = [1, 2]
+
+
+def _model(models, dtype):
+    key = "int8_tflite" if dtype == "int8" else "float_tflite"
+    path = models[key]
+    if path is None:
+        where = "fer_edge/models/fer_int8.tflite or RUN/quant/" if dtype == "int8" else f"{models['run']}/quant/"
+        pytest.skip(f"no {dtype} .tflite found ({where})")
+    return path
+
+
+def _tensor(interp, face):
+    d = interp.get_input_details()[0]
+    unit = face[None, ..., None].astype(np.float32) / 255.0
+    if d["dtype"] == np.float32:
+        return unit
+    scale, zp = d["quantization"]
+    info = np.iinfo(d["dtype"])
+    return np.clip(np.round(unit / scale + zp), info.min, info.max).astype(d["dtype"])
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_classify_interpreter(benchmark, models, interpreters, face_crop, runtime, dtype, threads):
+    """One face, batch 1: set_tensor + invoke + get_tensor on the bare interpreter of each runtime."""
+    if interpreters[runtime]:
+        pytest.skip(interpreters[runtime])
+    from benchmarks.common import tflite_interpreter
+    interp = tflite_interpreter(_model(models, dtype), threads, runtime)
+    x = _tensor(interp, face_crop)
+    i_in, i_out = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+
+    def run():
+        interp.set_tensor(i_in, x)
+        interp.invoke()
+        return interp.get_tensor(i_out)
+
+    benchmark.extra_info.update(kind="classify", runtime=runtime, dtype=dtype, threads=threads, faces=1)
+    benchmark(run)
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_classifier_predict(benchmark, models, face_crop, dtype, threads):
+    """fer_edge.Classifier.predict on one face: preprocessing + quantisation + invoke + dequantise."""
+    from benchmarks.common import classifier_cls
+    Classifier = classifier_cls()
+    from fer_edge.interpreter import backend_name
+    clf = Classifier(_model(models, dtype), threads=threads)
+    benchmark.extra_info.update(kind="predict", runtime=backend_name(), dtype=dtype, threads=threads, faces=1)
+    benchmark(clf.predict, face_crop)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 480)], ids=["320x240", "640x480"])
+def test_detect_haar(benchmark, group_frame, size):
+    """Haar detection on one frame (the several-faces sample scaled to the size)."""
+    from fer_edge.detect import HaarDetector
+    det = HaarDetector()
+    frame = cv2.resize(group_frame, size, interpolation=cv2.INTER_AREA)
+    faces = len(det.detect(frame))
+    benchmark.extra_info.update(kind="detect", size=f"{size[0]}x{size[1]}", faces_found=faces)
+    benchmark(det.detect, frame)
+
+
+@pytest.mark.parametrize("scene", ["one_face", "group"])
+def test_frame(benchmark, models, one_face_frame, group_frame, scene):
+    """Whole frame, decode excluded: detect + track + crop + classify + smooth (int8, 1 thread)."""
+    from benchmarks.frame import FrameStep
+    from benchmarks.common import classifier_cls
+    Classifier = classifier_cls()
+    frame = one_face_frame if scene == "one_face" else group_frame
+    step = FrameStep(Classifier(_model(models, "int8"), threads=1))
+    faces = len(step(frame))
+    benchmark.extra_info.update(kind="frame", scene=scene, faces_found=faces,
+                                resolution=f"{frame.shape[1]}x{frame.shape[0]}", detect_every=1)
+    benchmark(step, frame)
+
+
+@pytest.mark.parametrize("every", [1, 5, 10])
+def test_video_detect_every(benchmark, models, video_frames, every):
+    """The sample video's frames (pre-decoded) through the loop with detection every N frames; the report
+    divides by the frame count to give per-frame time."""
+    from benchmarks.frame import FrameStep
+    from benchmarks.common import classifier_cls
+    Classifier = classifier_cls()
+    clf = Classifier(_model(models, "int8"), threads=1)
+    n = min(30, len(video_frames))
+    frames = video_frames[:n]
+
+    def run():
+        step = FrameStep(clf, detect_every=every)
+        out = 0
+        for f in frames:
+            out += len(step(f))
+        return out
+
+    faces = run()
+    h, w = frames[0].shape[:2]
+    benchmark.extra_info.update(kind="video", detect_every=every, frames=n, faces_found=faces,
+                                resolution=f"{w}x{h}")
+    benchmark(run)
