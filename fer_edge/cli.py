@@ -128,6 +128,7 @@ def _setup_logging() -> None:
     log.setLevel(logging.WARNING)
     log.propagate = False
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
 
 
 def _positive_int(text: str) -> int:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def _build_tiny_models(folder: Path) -> TinyModels:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     int8 = folder / "tiny_int8.tflite"
-    int8.write_bytes(converter.convert())
+    with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": we quantise the input
+        warnings.simplefilter("ignore", UserWarning)
+        int8.write_bytes(converter.convert())
     write_sidecar(int8, LABELS, "int8")
 
     float32 = folder / "tiny_float.tflite"
