@@ -81,3 +81,22 @@ def face_crop(one_face_frame):
 def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record what else was running: this machine is shared, so the load average qualifies every median."""
+    from benchmarks.common import machine_info as ours
+    try:
+        machine_info["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        pass
+    machine_info["fer_edge_bench"] = ours()
+    m = model_paths(config.getoption("--run"), config.getoption("--int8"))
+    machine_info["models"] = {k: (str(v) if v else None) for k, v in m.items()}
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    try:
+        output_json["machine_info"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    except (OSError, KeyError):
+        pass

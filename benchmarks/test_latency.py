@@ -66,49 +66,54 @@ def test_classifier_predict(benchmark, models, face_crop, dtype, threads):
 
 @pytest.mark.parametrize("size", [(320, 240), (640, 480)], ids=["320x240", "640x480"])
 def test_detect_haar(benchmark, group_frame, size):
-    """Haar detection on one frame (the several-faces sample scaled to the size)."""
+    """Haar detection on one frame: the several-faces sample letterboxed (aspect kept) to the size."""
     from fer_edge.detect import HaarDetector
     det = HaarDetector()
-    frame = cv2.resize(group_frame, size, interpolation=cv2.INTER_AREA)
+    from benchmarks.common import letterbox
+    frame = letterbox(group_frame, size)
     faces = len(det.detect(frame))
     benchmark.extra_info.update(kind="detect", size=f"{size[0]}x{size[1]}", faces_found=faces)
     benchmark(det.detect, frame)
 
 
+def _pipeline(clf, every=1):
+    from fer_edge import FacePipeline, HaarDetector, PipelineOptions
+    return FacePipeline(HaarDetector(), clf, PipelineOptions(detect_every=every))
+
+
+def _frames(images):
+    from fer_edge.sources import Frame
+    return [Frame(index=i, t=i / 15.0, image=img) for i, img in enumerate(images)]
+
+
 @pytest.mark.parametrize("scene", ["one_face", "group"])
 def test_frame(benchmark, models, one_face_frame, group_frame, scene):
-    """Whole frame, decode excluded: detect + track + crop + classify + smooth (int8, 1 thread)."""
-    from benchmarks.frame import FrameStep
+    """Whole frame, decode excluded: fer_edge.FacePipeline.process = detect + track + crop + classify + smooth
+    (shipped int8 model, 1 thread, detection every frame)."""
     from benchmarks.common import classifier_cls
-    Classifier = classifier_cls()
-    frame = one_face_frame if scene == "one_face" else group_frame
-    step = FrameStep(Classifier(_model(models, "int8"), threads=1))
-    faces = len(step(frame))
+    image = one_face_frame if scene == "one_face" else group_frame
+    pipe = _pipeline(classifier_cls()(_model(models, "int8"), threads=1))
+    frame = _frames([image])[0]
+    faces = len(pipe.process(frame).faces)
     benchmark.extra_info.update(kind="frame", scene=scene, faces_found=faces,
-                                resolution=f"{frame.shape[1]}x{frame.shape[0]}", detect_every=1)
-    benchmark(step, frame)
+                                resolution=f"{image.shape[1]}x{image.shape[0]}", detect_every=1)
+    benchmark(pipe.process, frame)
 
 
 @pytest.mark.parametrize("every", [1, 5, 10])
 def test_video_detect_every(benchmark, models, video_frames, every):
-    """The sample video's frames (pre-decoded) through the loop with detection every N frames; the report
-    divides by the frame count to give per-frame time."""
-    from benchmarks.frame import FrameStep
+    """The sample video's frames (pre-decoded) through FacePipeline with detection every N frames and IoU
+    tracking in between; the report divides by the frame count to give per-frame time."""
     from benchmarks.common import classifier_cls
-    Classifier = classifier_cls()
-    clf = Classifier(_model(models, "int8"), threads=1)
-    n = min(30, len(video_frames))
-    frames = video_frames[:n]
+    clf = classifier_cls()(_model(models, "int8"), threads=1)
+    frames = _frames(video_frames[:30])
 
     def run():
-        step = FrameStep(clf, detect_every=every)
-        out = 0
-        for f in frames:
-            out += len(step(f))
-        return out
+        pipe = _pipeline(clf, every)
+        return sum(len(pipe.process(f).faces) for f in frames)
 
     faces = run()
-    h, w = frames[0].shape[:2]
-    benchmark.extra_info.update(kind="video", detect_every=every, frames=n, faces_found=faces,
+    h, w = frames[0].image.shape[:2]
+    benchmark.extra_info.update(kind="video", detect_every=every, frames=len(frames), faces_found=faces,
                                 resolution=f"{w}x{h}")
     benchmark(run)

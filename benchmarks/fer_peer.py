@@ -1,0 +1,151 @@
+"""The `fer` side of the comparison, run INSIDE the separate venv (.venv-fer) and writing JSON.
+
+    .venv-fer/bin/python benchmarks/fer_peer.py latency --frames examples/astronaut.jpg examples/group.jpg -o fer_latency.json
+    .venv-fer/bin/python benchmarks/fer_peer.py predict --faces faces.npy -o fer_probs.npz
+
+Self-contained (stdlib + numpy + cv2 + fer): it must not import fer_edge or benchmarks, whose environment it
+does not share. `fer` (PyPI 25.10.3) uses a mini-Xception on 64x64 gray faces scaled to [-1, 1], 7 classes in
+FER2013 order; by default (use_tflite=True) through a bundled quantised .tflite on tf.lite, with the original
+Keras .hdf5 as the alternative. We time both, and fer's whole `detect_emotions` (its Haar detector + classify).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _fer(use_tflite):
+    import logging
+    logging.getLogger("fer").setLevel(logging.WARNING)
+    from fer.fer import FER
+    FER._model_cache = None  # noqa: SLF001 - each instance gets its own model
+    FER._tflite_interpreter_cache = None  # noqa: SLF001
+    return FER(use_tflite=use_tflite)
+
+
+def timeit(fn, max_time=1.0, min_rounds=5, warmup=3):
+    for _ in range(warmup):
+        fn()
+    times, start = [], time.perf_counter()
+    while len(times) < min_rounds or (time.perf_counter() - start) < max_time:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 100000:
+            break
+    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
+    return {"median": statistics.median(times), "iqr": q[2] - q[0], "min": min(times), "rounds": len(times)}
+
+
+def letterbox(img, size):
+    """Copy of benchmarks.common.letterbox (this script runs in another venv)."""
+    w, h = size
+    s = min(w / img.shape[1], h / img.shape[0])
+    nw, nh = max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))
+    canvas = np.full((h, w) + img.shape[2:], 128, np.uint8)
+    x, y = (w - nw) // 2, (h - nh) // 2
+    canvas[y:y + nh, x:x + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def face64(det, frame):
+    """A 64x64 [-1, 1] face the way fer cuts it (first detected face, else the centre)."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    boxes = det.find_faces(frame)
+    if len(boxes):
+        x, y, w, h = [int(v) for v in boxes[0]]
+        gray = gray[max(0, y - 10): y + h + 10, max(0, x - 10): x + w + 10]
+    f = cv2.resize(gray, (64, 64)).astype(np.float32)
+    return ((f / 255.0 - 0.5) * 2.0)[None, ..., None]
+
+
+def cmd_latency(a):
+    import fer
+    rows = []
+    tfl, ker = _fer(True), _fer(False)
+    frames = {}
+    for p in a.frames:
+        img = cv2.imread(p)
+        if img is None:
+            sys.exit(f"cannot read frame {p}")
+        frames[p] = img
+    first = next(iter(frames.values()))
+    x = face64(tfl, first)
+    it = tfl._FER__tflite_interpreter  # noqa: SLF001 - fer's own interpreter, as fer uses it
+    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+
+    def tfl_run():
+        it.set_tensor(i_in, x)
+        it.invoke()
+        return it.get_tensor(i_out)
+
+    model = ker._FER__emotion_classifier  # noqa: SLF001
+    rows.append({"kind": "classify", "impl": "fer tflite (default)", "dtype": str(it.get_input_details()[0]["dtype"].__name__),
+                 "threads": "default", "faces": 1, **timeit(tfl_run, a.max_time)})
+    rows.append({"kind": "classify", "impl": "fer keras .hdf5", "dtype": "float32", "threads": "default",
+                 "faces": 1, **timeit(lambda: model(x, training=False), a.max_time)})
+    for p, img in frames.items():
+        for name, inst in (("fer tflite (default)", tfl), ("fer keras .hdf5", ker)):
+            found = len(inst.detect_emotions(img))
+            rows.append({"kind": "frame", "impl": name, "scene": os.path.basename(p), "faces_found": found,
+                         "resolution": f"{img.shape[1]}x{img.shape[0]}", **timeit(lambda: inst.detect_emotions(img), a.max_time)})
+        for size in ((320, 240), (640, 480)):
+            small = letterbox(img, size)
+            rows.append({"kind": "detect", "impl": "fer haar", "scene": os.path.basename(p), "size": f"{size[0]}x{size[1]}",
+                         "faces_found": len(tfl.find_faces(small)), **timeit(lambda: tfl.find_faces(small), a.max_time)})
+    out = {"fer_version": fer.__version__, "python": platform.python_version(), "rows": rows,
+           "model_params": int(model.count_params()), "input": list(model.input_shape)}
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"wrote {a.out}: {len(rows)} rows (fer {fer.__version__})")
+
+
+def cmd_predict(a):
+    """7-class probabilities of fer's models on uint8 [N, 48, 48] faces (resized to 64x64 as fer does)."""
+    faces = np.load(a.faces)
+    x = np.stack([cv2.resize(f, (64, 64)) for f in faces]).astype(np.float32)
+    x = ((x / 255.0 - 0.5) * 2.0)[..., None]
+    ker = _fer(False)._FER__emotion_classifier  # noqa: SLF001
+    keras_p = ker.predict(x, batch_size=256, verbose=0)
+    it = _fer(True)._FER__tflite_interpreter  # noqa: SLF001
+    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+    tfl_p = np.empty_like(keras_p)
+    for i in range(len(x)):
+        it.set_tensor(i_in, x[i:i + 1])
+        it.invoke()
+        tfl_p[i] = it.get_tensor(i_out)[0]
+    np.savez(a.out, keras=keras_p, tflite=tfl_p)
+    print(f"wrote {a.out}: {len(x)} faces")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="fer peer measurements (run inside .venv-fer)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("latency")
+    p.add_argument("--frames", nargs="+", required=True)
+    p.add_argument("--max-time", type=float, default=1.0)
+    p.add_argument("-o", "--out", required=True)
+    p = sub.add_parser("predict")
+    p.add_argument("--faces", required=True, help=".npy uint8 [N, 48, 48]")
+    p.add_argument("-o", "--out", required=True)
+    a = ap.parse_args(argv)
+    {"latency": cmd_latency, "predict": cmd_predict}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
