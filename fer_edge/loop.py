@@ -16,9 +16,9 @@ def run(source: Source, pipeline: FacePipeline, sinks: Sequence[Sink], max_frame
     try:
         for frame in source:
             result = pipeline.process(frame)
+            stats.add(result)
             for sink in sinks:
                 sink.write(frame, result)
-            stats.add(result)
             if max_frames is not None and stats.frames >= max_frames:
                 break
     except (KeyboardInterrupt, StopRequested):

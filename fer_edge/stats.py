@@ -54,6 +54,6 @@ def format_summary(summary: Summary) -> str:
         f"{head}{summary.frames} frames, {summary.faces} faces, {summary.fps:.1f} FPS over {summary.seconds:.2f} s",
         "labels: " + (", ".join(f"{label} {n}" for label, n in summary.labels.items()) or "none"),
         "latency ms (p50 / p95): "
-        + ", ".join(f"{stage} {p50:.2f} / {p95:.2f}" for stage, (p50, p95) in summary.latency_ms.items()),
+        + (", ".join(f"{stage} {p50:.2f} / {p95:.2f}" for stage, (p50, p95) in summary.latency_ms.items()) or "none"),
     ]
     return "\n".join(lines)
