@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Refresh every benchmark and rewrite benchmarks/RESULTS.md. Takes ~30-40 min on a 2-core x86 box
+# (the 10,000-frame soak is most of it). Usage:  bash benchmarks/run.sh
+# Environment: RUN (default runs/final), INT8 (default fer_edge/models/fer_int8.tflite), DATA (default the shared
+# FER2013), SOAK_FRAMES (10000), PY (.venv/bin/python), SKIP_SETUP=1 (don't create the peer venvs),
+# QUICK=1 (short timings, 500-frame soak: a smoke run, not for RESULTS.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+RUN="${RUN:-runs/final}"
+INT8="${INT8:-fer_edge/models/fer_int8.tflite}"
+DATA="${DATA:-../shared/data/fer2013}"
+OUT=benchmarks/results
+SOAK_FRAMES="${SOAK_FRAMES:-10000}"
+MAXT=1.0; PEER_T=2.0
+if [ "${QUICK:-0}" = "1" ]; then MAXT=0.2; PEER_T=0.3; SOAK_FRAMES=500; fi
+mkdir -p "$OUT"
+export TF_CPP_MIN_LOG_LEVEL=2 TF_USE_LEGACY_KERAS=1
+export FER_BENCH_RUN="$RUN" FER_BENCH_INT8="$INT8"
+status=0
+
+if [ "${SKIP_SETUP:-0}" != "1" ]; then
+  [ -x .venv-fer/bin/python ] || bash benchmarks/setup_fer_env.sh || echo "fer venv setup failed: fer side skipped"
+  [ -x .venv-tflrt/bin/python ] || bash benchmarks/setup_tflite_runtime_env.sh || echo "tflite-runtime venv failed"
+fi
+
+echo "== latency (pytest-benchmark)"
+"$PY" -m pytest benchmarks/ -p no:cacheprovider -q -rs -W ignore::UserWarning \
+  --benchmark-json="$OUT/bench.json" --benchmark-max-time="$MAXT" --benchmark-min-rounds=5 \
+  --benchmark-warmup=on --benchmark-columns=median,iqr,rounds --benchmark-sort=name || status=1
+
+echo "== peers in their own venvs (fer, tflite-runtime)"
+"$PY" -m benchmarks.peers --out-dir "$OUT" --max-time "$PEER_T" || status=1
+
+echo "== accuracy: int8 (fer_edge) vs float (Keras) vs fer"
+"$PY" -m benchmarks.accuracy --data "$DATA" --run "$RUN" --int8 "$INT8" --out-dir "$OUT" \
+  --name accuracy_fer2013_publictest || status=1
+
+echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
+"$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --model "$INT8" --out "$OUT/soak.json" || status=1
+
+echo "== report"
+"$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" \
+  --accuracy "$OUT/accuracy_fer2013_publictest.json" --soak "$OUT/soak.json" -o benchmarks/RESULTS.md || status=1
+echo "done (status $status): benchmarks/RESULTS.md, $OUT/"
+exit $status
