@@ -37,7 +37,7 @@ echo "== accuracy: int8 (fer_edge) vs float (Keras) vs fer"
   --name accuracy_fer2013_publictest || status=1
 
 echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
-"$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --model "$INT8" --out "$OUT/soak.json" || status=1
+"$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --out "$OUT/soak.json" || status=1
 
 echo "== report"
 "$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" \

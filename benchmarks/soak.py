@@ -73,6 +73,10 @@ def soak(frames=10000, model=None, detect_every=5, keep=False, interval=0.25, ex
         meta = synthesize(video, frames)
         synth_s = time.perf_counter() - t0
         cmd = command() + ["--video", str(video), "--output", str(out), "--detect-every", str(detect_every)]
+        if model is None:  # the shipped model, or the run's int8 model while none is shipped ($FER_BENCH_*)
+            from benchmarks.common import DEFAULT_INT8, model_paths
+            found = model_paths()["int8_tflite"]
+            model = found if found and Path(found).resolve() != DEFAULT_INT8.resolve() else None
         if model:
             cmd += ["--model", str(model)]
         cmd += list(extra)
@@ -142,7 +146,7 @@ def soak(frames=10000, model=None, detect_every=5, keep=False, interval=0.25, ex
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=10000)
-    ap.add_argument("--model", default=None, help="model for fer-edge-run (default: its shipped model)")
+    ap.add_argument("--model", default=None, help="model for fer-edge-run (default: the shipped model, else $FER_BENCH_INT8 / $FER_BENCH_RUN/quant)")
     ap.add_argument("--detect-every", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="keep the synthetic video and output")
     ap.add_argument("--out", default="benchmarks/results/soak.json")
