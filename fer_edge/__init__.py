@@ -8,6 +8,7 @@ from .results import Face, FrameResult, Timing
 from .sidecar import read_labels, read_sidecar, sidecar_path
 from .smoothing import Smoother, SmoothingOptions
 from .tracking import IouTracker, Track
+from . import loop
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -30,6 +31,7 @@ __all__ = [
     "Track",
     "YuNetDetector",
     "crop_faces",
+    "loop",
     "make_detector",
     "read_labels",
     "read_sidecar",

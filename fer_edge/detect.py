@@ -42,7 +42,8 @@ class HaarDetector:
         found = self._cascade.detectMultiScale(
             cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(self.min_face, self.min_face)
         )
-        return [tuple(int(v) for v in box) for box in found]
+        # detectMultiScale runs in parallel and its order varies from run to run; sort so ids are reproducible.
+        return sorted(tuple(int(v) for v in box) for box in found)
 
 
 class YuNetDetector:
@@ -62,7 +63,7 @@ class YuNetDetector:
         self._net.setInputSize((frame.shape[1], frame.shape[0]))
         _, faces = self._net.detect(frame)
         boxes = [] if faces is None else [tuple(int(round(v)) for v in face[:4]) for face in faces]
-        return [b for b in boxes if min(b[2], b[3]) >= self.min_face]
+        return sorted(b for b in boxes if min(b[2], b[3]) >= self.min_face)
 
 
 def make_detector(options: DetectorOptions) -> FaceDetector:
