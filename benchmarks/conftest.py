@@ -78,7 +78,15 @@ def face_crop(one_face_frame):
     return crop_faces(gray, boxes[:1], (48, 48))[0]
 
 
+_LOAD_START = None
+
+
 def pytest_configure(config):
+    global _LOAD_START
+    try:
+        _LOAD_START = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        pass
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -86,10 +94,8 @@ def pytest_configure(config):
 def pytest_benchmark_update_machine_info(config, machine_info):
     """Record what else was running: this machine is shared, so the load average qualifies every median."""
     from benchmarks.common import machine_info as ours
-    try:
-        machine_info["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
-    except OSError:
-        pass
+    if _LOAD_START:
+        machine_info["loadavg_start"] = _LOAD_START
     machine_info["fer_edge_bench"] = ours()
     m = model_paths(config.getoption("--run"), config.getoption("--int8"))
     machine_info["models"] = {k: (str(v) if v else None) for k, v in m.items()}

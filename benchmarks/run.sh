@@ -12,8 +12,8 @@ INT8="${INT8:-fer_edge/models/fer_int8.tflite}"
 DATA="${DATA:-../shared/data/fer2013}"
 OUT=benchmarks/results
 SOAK_FRAMES="${SOAK_FRAMES:-10000}"
-MAXT=1.0; PEER_T=2.0
-if [ "${QUICK:-0}" = "1" ]; then MAXT=0.2; PEER_T=0.3; SOAK_FRAMES=500; fi
+MAXT=1.0; PEER_T=2.0; NOTE="${NOTE:-}"
+if [ "${QUICK:-0}" = "1" ]; then MAXT=0.2; PEER_T=0.3; SOAK_FRAMES=500; NOTE="QUICK smoke run (short timings, 500-frame soak). $NOTE"; fi
 mkdir -p "$OUT"
 export TF_CPP_MIN_LOG_LEVEL=2 TF_USE_LEGACY_KERAS=1
 export FER_BENCH_RUN="$RUN" FER_BENCH_INT8="$INT8"
@@ -41,6 +41,6 @@ echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
 
 echo "== report"
 "$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" \
-  --accuracy "$OUT/accuracy_fer2013_publictest.json" --soak "$OUT/soak.json" -o benchmarks/RESULTS.md || status=1
+  --accuracy "$OUT/accuracy_fer2013_publictest.json" --soak "$OUT/soak.json" ${NOTE:+--note "$NOTE"} -o benchmarks/RESULTS.md || status=1
 echo "done (status $status): benchmarks/RESULTS.md, $OUT/"
 exit $status
