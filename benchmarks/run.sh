@@ -28,6 +28,8 @@ echo "== latency (pytest-benchmark)"
 "$PY" -m pytest benchmarks/ -p no:cacheprovider -q -rs -W ignore::UserWarning \
   --benchmark-json="$OUT/bench.json" --benchmark-max-time="$MAXT" --benchmark-min-rounds=5 \
   --benchmark-warmup=on --benchmark-columns=median,iqr,rounds --benchmark-sort=name || status=1
+# keep the committed JSON small: drop the per-round samples, keep the statistics
+"$PY" -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [b['stats'].pop('data', None) for b in d['benchmarks']]; json.dump(d, open(p,'w'), indent=1)" "$OUT/bench.json" || true
 
 echo "== peers in their own venvs (fer, tflite-runtime)"
 "$PY" -m benchmarks.peers --out-dir "$OUT" --max-time "$PEER_T" || status=1
