@@ -36,6 +36,19 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     m = model_paths(a.run, a.int8)
 
+    face = out / "face48.npy"  # the same real crop the in-process benchmarks use
+    try:
+        import cv2
+        import numpy as np
+        from fer_edge import HaarDetector, crop_faces
+        img = cv2.imread(str(EXAMPLES / "astronaut.jpg"))
+        boxes = HaarDetector().detect(img)
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        np.save(face, crop_faces(gray, boxes[:1], (48, 48))[0] if boxes else cv2.resize(gray, (48, 48)))
+    except Exception as e:  # noqa: BLE001 - fall back to interp_peer's own test pattern
+        print(f"[peers] no face crop ({e}); tflite-runtime times a gradient pattern")
+        face = None
+
     tflrt = ROOT / ".venv-tflrt" / "bin" / "python"
     models = [f"{k}={m[p]}" for k, p in (("float32", "float_tflite"), ("int8", "int8_tflite")) if m[p]]
     if not tflrt.is_file():
@@ -47,6 +60,8 @@ def main(argv=None):
                "-o", out / "tflrt.json"]
         for spec in models:
             cmd += ["--model", spec]
+        if face is not None:
+            cmd += ["--face", face]
         _run(cmd, "tflite-runtime")
 
     fer = ROOT / ".venv-fer" / "bin" / "python"
