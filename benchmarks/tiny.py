@@ -1,6 +1,6 @@
 """Build a tiny but real model set for developing and testing the benchmarks before the shipped model exists.
 
-    python -m benchmarks.tiny OUT [--data PATH] [--per-class 300] [--epochs 3]
+    python -m benchmarks.tiny OUT [--data PATH] [--per-class 300] [--epochs 3] [--from-keras MODEL.keras]
 
 Writes OUT/best.keras (tf-keras), OUT/quant/float32.tflite, OUT/quant/int8.tflite (full-integer int8 with a
 representative data set, int8 in/out) and a sidecar JSON beside each .tflite (CONTRACTS.md). Without --data
@@ -46,7 +46,7 @@ def sidecar(path: Path, labels, dtype: str):
     }, indent=1))
 
 
-def make(out, data=None, per_class=300, epochs=3, labels=FOUR, seed=0):
+def make(out, data=None, per_class=300, epochs=3, labels=FOUR, seed=0, from_keras=None):
     import tensorflow as tf
     tf.keras.utils.set_random_seed(seed)
     out = Path(out)
@@ -59,9 +59,14 @@ def make(out, data=None, per_class=300, epochs=3, labels=FOUR, seed=0):
         x = rng.integers(0, 256, (per_class * len(labels), 48, 48), dtype=np.uint8)
         y = np.arange(len(x)) % len(labels)
     xf = (x.astype(np.float32) / 255.0)[..., None]
-    m = build(len(labels))
-    m.fit(xf, y, epochs=epochs, batch_size=64, verbose=0, shuffle=True)
-    m.save(out / "best.keras")
+    if from_keras:  # convert an existing model (e.g. a training checkpoint) instead of training one
+        import tf_keras as keras
+        m = keras.models.load_model(str(from_keras), compile=False)
+        m.save(out / "model.keras")
+    else:
+        m = build(len(labels))
+        m.fit(xf, y, epochs=epochs, batch_size=64, verbose=0, shuffle=True)
+        m.save(out / "best.keras")
     (out / "config.json").write_text(json.dumps({"model": "tiny", "labels": list(labels)}))
 
     conv = tf.lite.TFLiteConverter.from_keras_model(m)
@@ -84,7 +89,7 @@ def make(out, data=None, per_class=300, epochs=3, labels=FOUR, seed=0):
     ipath = out / "quant" / "int8.tflite"
     ipath.write_bytes(conv.convert())
     sidecar(ipath, labels, "int8")
-    return {"keras": out / "best.keras", "float_tflite": fpath, "int8_tflite": ipath}
+    return {"keras": out / ("model.keras" if from_keras else "best.keras"), "float_tflite": fpath, "int8_tflite": ipath}
 
 
 def main(argv=None):
@@ -93,8 +98,9 @@ def main(argv=None):
     ap.add_argument("--data", default=None)
     ap.add_argument("--per-class", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--from-keras", default=None, help="convert this Keras model instead of training a tiny one")
     a = ap.parse_args(argv)
-    print(make(a.out, a.data, a.per_class, a.epochs))
+    print(make(a.out, a.data, a.per_class, a.epochs, from_keras=a.from_keras))
 
 
 if __name__ == "__main__":
