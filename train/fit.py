@@ -146,16 +146,19 @@ def predict(model: keras.Model, split: Split, cfg: TrainConfig) -> np.ndarray:
 
 
 def evaluate(model: keras.Model, data: Prepared, cfg: TrainConfig, labels: tuple[str, ...]) -> dict:
-    """Accuracy (n, 95% CI) on all three splits; per-class report and confusion for validation and test."""
+    """Accuracy (n, 95% CI), per-class report and confusion on all three splits.
+
+    Averaging a face with its mirror image (flip TTA) is scored on validation and test too, so whether the
+    device should do it is decided on validation like every other choice.
+    """
     metrics: dict = {}
     for name in ("train", "val", "test"):
         split = getattr(data, name)
         probs = predict(model, split, cfg)
-        pred = probs.argmax(axis=1)
-        metrics[name] = classification_report(split.y, pred, labels)
-        if name == "test":
+        metrics[name] = classification_report(split.y, probs.argmax(axis=1), labels)
+        if name != "train":
             flipped = model.predict(to_inputs(split.x[:, :, ::-1], cfg.color), batch_size=256, verbose=0)
-            metrics["test_flip_tta"] = accuracy(split.y, (probs + flipped).argmax(axis=1)).to_dict()
+            metrics[f"{name}_flip_tta"] = accuracy(split.y, (probs + flipped).argmax(axis=1)).to_dict()
     return metrics
 
 
