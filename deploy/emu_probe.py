@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         boxes = detector.detect(image)
         crops = crop_faces(gray, boxes, classifier.input_size, 0.1)
         raw = classifier.predict_raw(crops)
-        out["frames"].append({"name": name, "boxes": [list(map(int, b)) for b in boxes],
+        out["frames"].append({"name": name, "frame_md5": hashlib.md5(image.tobytes()).hexdigest()[:12],
+                              "boxes": [list(map(int, b)) for b in boxes],
                               "raw": [[int(v) if np.issubdtype(r.dtype, np.integer) else float(v) for v in r]
                                       for r in raw],
                               "crop_md5": [hashlib.md5(c.tobytes()).hexdigest()[:12] for c in crops]})

@@ -23,6 +23,7 @@ Not part of the unit tests (minutes); tests/test_deploy.py checks its argument h
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -136,10 +137,11 @@ def mounted_under(rootfs: Path) -> list[str]:
 
 @contextmanager
 def chroot_mounts(rootfs: Path):
-    """/proc, /dev and (read-only) /sys inside the root file system for the duration; always unmounted."""
+    """/proc and /dev inside the root file system for the duration; always unmounted. Not /sys: with the host's
+    x86 /sys and /proc/cpuinfo both visible, ai-edge-litert's cpuinfo takes an ARM code path on x86 data and
+    segfaults under qemu-user; without /sys it prints one "Error in cpuinfo" line and runs."""
     done: list[Path] = []
-    plan = [(["-t", "proc", "proc"], "proc"), (["--bind", "/dev"], "dev"), (["-t", "sysfs", "-o", "ro", "sysfs"],
-                                                                             "sys")]
+    plan = [(["-t", "proc", "proc"], "proc"), (["--bind", "/dev"], "dev")]
     try:
         for opts, sub in plan:
             target = rootfs / sub
@@ -236,11 +238,18 @@ def compare_probe(host: dict, emu: dict) -> dict:
             "faces": faces, "max_steps": worst, "exact": ok and worst == 0, "ok": ok, "notes": notes}
 
 
-def compare_labels(host: list[tuple], emu: list[tuple]) -> dict:
+def compare_labels(host: list[tuple], emu: list[tuple], proc: subprocess.CompletedProcess | None = None) -> dict:
     diff = [f"{h} vs {e}" for h, e in zip(host, emu) if h != e]
+    if proc is not None and proc.returncode != 0:
+        diff.insert(0, f"exit {proc.returncode}: {_last_line(proc.stderr)}")
     if len(host) != len(emu):
         diff.append(f"{len(host)} host lines vs {len(emu)} emulated")
     return {"lines": len(host), "equal": not diff and bool(host), "diff": diff[:3]}
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    return lines[-1][-300:] if lines else ""
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> dict:
@@ -253,7 +262,7 @@ def one_line_error(proc: subprocess.CompletedProcess) -> dict:
 
 
 class Emulation:
-    def __init__(self, args: argparse.Namespace, log=print) -> None:
+    def __init__(self, args: argparse.Namespace, log=functools.partial(print, flush=True)) -> None:
         self.args = args
         self.log = log
         self.rootfs = Path(args.rootfs).resolve()
@@ -351,8 +360,11 @@ class Emulation:
         if mounted_under(emu):
             raise RuntimeError(f"{emu} has mounts under it")
         if emu.exists():
-            shutil.rmtree(emu)
-        shutil.copytree(wheelhouse, emu)
+            for child in emu.iterdir():
+                if self.args.reuse_venvs and child.name.startswith("venv-"):
+                    continue  # --reuse-venvs: install.sh reuses them (quicker reruns, not a fresh install)
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        shutil.copytree(wheelhouse, emu, dirs_exist_ok=True)
         shutil.copy2(HERE / "install.sh", emu / "install.sh")
         shutil.copy2(HERE / "emu_probe.py", emu / "emu_probe.py")
         if model_arg:
@@ -376,7 +388,7 @@ class Emulation:
             self.log(f"[{out['steps'][name]:7.1f} s] {kind}: {name} (rc {proc.returncode})")
             return proc
 
-        inst = timed("install (fresh venv, --no-index)",
+        inst = timed("install (" + ("reused" if self.args.reuse_venvs else "fresh") + " venv, --no-index)",
                      f"bash {EMU}/install.sh --wheelhouse {EMU} --venv {venv} --runtime {kind} --python python3 "
                      "--no-check")
         if inst.returncode != 0:
@@ -413,10 +425,10 @@ class Emulation:
         except (ValueError, KeyError):
             out["probe"] = {"ok": False, "notes": probe.stderr.strip().splitlines()[-2:]}
         image = timed("fer-edge-run --image", f"{venv}/bin/fer-edge-run {marg} --image {images}")
-        out["image"] = compare_labels(host["image"], parse_lines(image.stdout))
+        out["image"] = compare_labels(host["image"], parse_lines(image.stdout), image)
         vid = timed("fer-edge-run --video", f"{venv}/bin/fer-edge-run {marg} --video {video} "
                                              f"--max-frames {self.args.frames}")
-        out["video"] = compare_labels(host["video"], parse_lines(vid.stdout))
+        out["video"] = compare_labels(host["video"], parse_lines(vid.stdout), vid)
         out["bad_inputs"] = {}
         t0 = time.perf_counter()
         sample = f"{EMU}/examples/{self.images[0].name}"
@@ -498,6 +510,10 @@ class Emulation:
         return self.report
 
 
+def _ms(value, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def summary(report: dict) -> list[str]:
     lines = [f"emulated aarch64: {report['rootfs']['os']} under qemu-user; network in chroot: "
              f"{report.get('network_in_chroot')}",
@@ -527,7 +543,7 @@ def summary(report: dict) -> list[str]:
             + "".join(f"\n    NOT one line: {n}: {b}" for n, b in bad.items() if not b["ok"])
             + "".join(f"\n    {d}" for d in r["image"]["diff"] + r["video"]["diff"]))
         lines.append(f"[{kind}] emulated latency (qemu sanity figure only, NOT Raspberry Pi speed): per face "
-                     f"{c['per_face_ms_emulated']:.1f} ms, per frame {c['per_frame_ms_emulated']:.0f} ms; "
+                     f"{_ms(c['per_face_ms_emulated'], 1)} ms, per frame {_ms(c['per_frame_ms_emulated'], 0)} ms; "
                      f"steps: " + ", ".join(f"{k} {v} s" for k, v in r["steps"].items()))
     lines.append("steps: " + ", ".join(f"{k} {v} s" for k, v in report["steps"].items()))
     lines.append("emulate_pi: " + ("PASS" if report["ok"] else "FAIL"))
@@ -543,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interpreter", dest="interpreters", action="append", choices=sorted(KINDS),
                    help="litert and/or tflite (default both)")
     p.add_argument("--frames", type=int, default=5, help="video frames to run (default 5; emulation is slow)")
+    p.add_argument("--reuse-venvs", action="store_true",
+                   help="keep the venvs of the last run (faster; the default proves a fresh install)")
     p.add_argument("--json", default=str(CACHE / "emulate_pi-report.json"), help="write the full report here")
     p.add_argument("--check", action="store_true", help="only say whether it can run here and exit (0 or 77)")
     return p
@@ -570,10 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, OSError) as exc:
         print(f"emulate_pi: error: {exc}", file=sys.stderr)
         return 1
-    for line in summary(report):
-        print(line)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=1, default=str) + "\n")
+    for line in summary(report):
+        print(line)
     print(f"full report: {args.json}")
     return 0 if report["ok"] else 1
 

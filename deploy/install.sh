@@ -109,8 +109,10 @@ fi
 [[ -z "$SHARE_SRC" && -d "$HERE/examples" ]] && SHARE_SRC="$HERE/examples"
 
 T0=$SECONDS
+REUSED=0
 if [[ -x "$VENV/bin/python" ]]; then
   say "reusing venv $VENV"
+  REUSED=1
 else
   say "creating venv $VENV with $PY ($PYVER, $ARCH)"
   mkdir -p "$(dirname "$VENV")"
@@ -138,6 +140,9 @@ case "$RUNTIME" in
       fi
     fi ;;
 esac
+if [[ $REUSED -eq 1 ]]; then  # same version number, newer build (e.g. a new model): replace fer-edge itself
+  pip_install --force-reinstall --no-deps "$PACKAGE" || die "reinstalling $PACKAGE failed"
+fi
 say "installed in $((SECONDS - T0)) s"
 
 # The runtime must never have pulled TensorFlow in.

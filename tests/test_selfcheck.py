@@ -175,3 +175,14 @@ def test_float_reference_roundtrip(float_model: Path, tmp_path: Path) -> None:
     model.with_suffix(".json").write_text(json.dumps(card))
     assert selfcheck.main(["--model", str(model), "--repeat", "2"]) == 0
     assert np.isfinite(card["reference"]["faces"][0]["probs"]).all()
+
+
+def test_edgetpu_without_runtime_falls_back_to_cpu(referenced_model: Path, capsys) -> None:
+    from fer_edge.interpreter import EDGETPU_LIBRARY
+
+    if any(Path(p, EDGETPU_LIBRARY).exists() for p in ("/usr/lib", "/usr/lib/x86_64-linux-gnu",
+                                                         "/usr/lib/aarch64-linux-gnu")):
+        pytest.skip("an Edge TPU runtime is installed here")
+    assert selfcheck.main(["--model", str(referenced_model), "--edgetpu", "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "falling back to the CPU" in out and "device check: PASS" in out
