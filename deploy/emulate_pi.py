@@ -218,15 +218,19 @@ def parse_lines(stdout: str) -> list[tuple]:
 
 
 def compare_probe(host: dict, emu: dict) -> dict:
-    """Boxes and crops must be identical; raw outputs equal or within one quantisation step."""
-    faces = same_boxes = same_crops = 0
-    worst = 0.0
+    """Still images (the samples and video frames saved losslessly on the host) are the strict test: same
+    pixels in, so boxes and crops must be identical and raw outputs equal or within one quantisation step.
+    Frames decoded from the video on each side (name `clip.mp4#i`) are reported, not required to match: the
+    aarch64 OpenCV/FFmpeg build decodes and colour-converts with different rounding."""
+    stills = [(h, e) for h, e in zip(host["frames"], emu["frames"]) if "#" not in h["name"]]
+    decoded = [(h, e) for h, e in zip(host["frames"], emu["frames"]) if "#" in h["name"]]
+    faces = same_crops = 0
+    worst = 0
     notes = []
-    for h, e in zip(host["frames"], emu["frames"]):
+    for h, e in stills:
         if h["boxes"] != e["boxes"]:
             notes.append(f"{h['name']}: boxes {h['boxes']} vs {e['boxes']}")
             continue
-        same_boxes += 1
         same_crops += h["crop_md5"] == e["crop_md5"]
         for hr, er in zip(h["raw"], e["raw"]):
             faces += 1
@@ -234,8 +238,38 @@ def compare_probe(host: dict, emu: dict) -> dict:
     if len(host["frames"]) != len(emu["frames"]):
         notes.append(f"{len(host['frames'])} host frames vs {len(emu['frames'])} emulated")
     ok = not notes and worst <= 1
-    return {"frames": len(host["frames"]), "frames_same_boxes": same_boxes, "frames_same_crops": same_crops,
-            "faces": faces, "max_steps": worst, "exact": ok and worst == 0, "ok": ok, "notes": notes}
+    video = {"frames": len(decoded), "same_pixels": sum(h.get("frame_md5") == e.get("frame_md5") for h, e in decoded),
+             "same_boxes": sum(h["boxes"] == e["boxes"] for h, e in decoded),
+             "min_iou": min((_iou(a, b) for h, e in decoded for a, b in zip(h["boxes"], e["boxes"])), default=1.0),
+             "same_face_count": all(len(h["boxes"]) == len(e["boxes"]) for h, e in decoded)}
+    return {"stills": len(stills), "stills_same_crops": same_crops, "faces": faces, "max_steps": worst,
+            "exact": ok and worst == 0, "ok": ok, "notes": notes, "video_decoded": video}
+
+
+def _iou(a, b) -> float:
+    iw = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - iw * ih
+    return round(iw * ih / union, 3) if union else 0.0
+
+
+def save_frames(video: Path, folder: Path, count: int) -> list[Path]:
+    """The first `count` frames of the video as lossless PNGs, so both sides classify the very same pixels."""
+    import cv2
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    cap = cv2.VideoCapture(str(video))
+    paths = []
+    for i in range(count):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        paths.append(folder / f"frame_{i:03d}.png")
+        cv2.imwrite(str(paths[-1]), frame)
+    cap.release()
+    return paths
 
 
 def compare_labels(host: list[tuple], emu: list[tuple], proc: subprocess.CompletedProcess | None = None) -> dict:
@@ -269,6 +303,7 @@ class Emulation:
         self.report: dict = {"steps": {}, "interpreters": {}, "ok": True}
         self.images = [REPO / "examples" / "astronaut.jpg", REPO / "examples" / "group.jpg"]
         self.video = REPO / "examples" / "astronaut.mp4"
+        self.frames: list[Path] = []  # the video's first frames as PNG, made in run()
 
     def step(self, name: str, t0: float) -> float:
         seconds = round(time.perf_counter() - t0, 1)
@@ -317,13 +352,14 @@ class Emulation:
     def host_runs(self, model: Path) -> dict:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         py = [sys.executable]
-        probe = subprocess.run(py + [str(HERE / "emu_probe.py"), str(model), *map(str, self.images),
+        probe = subprocess.run(py + [str(HERE / "emu_probe.py"), str(model), *map(str, self.images + self.frames),
                                      "--video", str(self.video), "--frames", str(self.args.frames)],
                                capture_output=True, text=True, env=env, cwd=REPO)
         if probe.returncode != 0:
             raise RuntimeError(f"host probe failed: {probe.stderr.strip().splitlines()[-1:]}")
         run = py + ["-m", "fer_edge", "--model", str(model)]
-        image = subprocess.run(run + ["--image", *map(str, self.images)], capture_output=True, text=True, env=env)
+        image = subprocess.run(run + ["--image", *map(str, self.images + self.frames)], capture_output=True, text=True,
+                               env=env)
         video = subprocess.run(run + ["--video", str(self.video), "--max-frames", str(self.args.frames)],
                                capture_output=True, text=True, env=env)
         check = subprocess.run(py + ["-m", "fer_edge.selfcheck", "--model", str(model), "--repeat", "20"],
@@ -367,6 +403,9 @@ class Emulation:
         shutil.copytree(wheelhouse, emu, dirs_exist_ok=True)
         shutil.copy2(HERE / "install.sh", emu / "install.sh")
         shutil.copy2(HERE / "emu_probe.py", emu / "emu_probe.py")
+        (emu / "frames").mkdir(exist_ok=True)
+        for frame in self.frames:
+            shutil.copy2(frame, emu / "frames" / frame.name)
         if model_arg:
             (emu / "model").mkdir()
             shutil.copy2(model, emu / "model" / model.name)
@@ -378,7 +417,8 @@ class Emulation:
         out: dict = {"steps": {}}
         marg = f"--model {model_arg}" if model_arg else ""
         probe_model = model_arg or "shipped"
-        images = " ".join(f"{EMU}/examples/{p.name}" for p in self.images)
+        images = " ".join([f"{EMU}/examples/{p.name}" for p in self.images] + [f"{EMU}/frames/{p.name}"
+                                                                              for p in self.frames])
         video = f"{EMU}/examples/{self.video.name}"
 
         def timed(name: str, script: str) -> subprocess.CompletedProcess:
@@ -429,6 +469,10 @@ class Emulation:
         vid = timed("fer-edge-run --video", f"{venv}/bin/fer-edge-run {marg} --video {video} "
                                              f"--max-frames {self.args.frames}")
         out["video"] = compare_labels(host["video"], parse_lines(vid.stdout), vid)
+        decoded = (out["probe"].get("video_decoded") or {})
+        # Labels must match when both sides decoded identical pixels; otherwise they are reported only.
+        out["video"]["required"] = decoded.get("same_pixels") == decoded.get("frames")
+        out["video"]["ok"] = vid.returncode == 0 and (out["video"]["equal"] or not out["video"]["required"])
         out["bad_inputs"] = {}
         t0 = time.perf_counter()
         sample = f"{EMU}/examples/{self.images[0].name}"
@@ -439,7 +483,7 @@ class Emulation:
         out["steps"]["bad inputs"] = round(time.perf_counter() - t0, 1)
         self.log(f"[{out['steps']['bad inputs']:7.1f} s] {kind}: {len(out['bad_inputs'])} bad inputs")
         out["ok"] = bool(out["install"]["ok"] and out["check"]["ok"] and out["probe"].get("ok")
-                         and out["image"]["equal"] and out["video"]["equal"]
+                         and out["image"]["equal"] and out["video"]["ok"]
                          and all(b["ok"] for b in out["bad_inputs"].values())
                          and out["check"]["interpreter"] == KINDS[kind])
         return out
@@ -487,6 +531,7 @@ class Emulation:
         self.step("wheelhouse cp311 aarch64 + project wheel", t0)
 
         t0 = time.perf_counter()
+        self.frames = save_frames(self.video, CACHE / "emu-frames", self.args.frames)
         host = self.host_runs(model)
         host_bad = self.host_bad_inputs(model)
         self.report["host"] = {"machine": platform.machine(), "interpreter": host["probe"]["interpreter"],
@@ -510,6 +555,10 @@ class Emulation:
         return self.report
 
 
+def _steps(value) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
 def _ms(value, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -530,15 +579,21 @@ def summary(report: dict) -> list[str]:
         lines.append(
             f"[{kind}] {c['interpreter']}, OpenCV {p.get('opencv')}, numpy {p.get('numpy')}, no TensorFlow: "
             f"{not r['install']['tensorflow']}; fer-edge-check {'PASS' if c['ok'] else 'FAIL'} "
-            f"(reference max diff {c['max_steps']} step(s) on {c['faces']} face(s), detector "
-            f"{'same faces' if c['detector_ok'] else 'DIFFERENT'}); probe {p.get('faces')} faces on "
-            f"{p.get('frames')} frames: boxes equal on {p.get('frames_same_boxes')}, crops equal on "
-            f"{p.get('frames_same_crops')}, raw max diff {p.get('max_steps')} step(s)"
-            f"{' (exact)' if p.get('exact') else ''}{'; ' + '; '.join(p.get('notes', [])) if p.get('notes') else ''}")
+            f"(reference max diff {_steps(c['max_steps'])} step(s) on {c['faces']} face(s), detector "
+            f"{'same faces' if c['detector_ok'] else 'DIFFERENT'}); probe on {p.get('stills')} still images "
+            f"(samples + video frames saved as PNG on the host): {p.get('faces')} faces, crops identical on "
+            f"{p.get('stills_same_crops')}, raw max diff {_steps(p.get('max_steps'))} step(s)"
+            f"{' (bit-exact)' if p.get('exact') else ''}{'; ' + '; '.join(p.get('notes', [])) if p.get('notes') else ''}")
+        v = p.get("video_decoded") or {}
+        lines.append(
+            f"[{kind}] video decoded on each side: {v.get('same_pixels')}/{v.get('frames')} frames pixel-identical, "
+            f"boxes identical on {v.get('same_boxes')}, min box IoU {v.get('min_iou')}, same face count: "
+            f"{v.get('same_face_count')}")
         lines.append(
             f"[{kind}] labels vs host: --image {'equal' if r['image']['equal'] else 'DIFFERENT'} "
             f"({r['image']['lines']} lines), --video {'equal' if r['video']['equal'] else 'DIFFERENT'} "
-            f"({r['video']['lines']} lines); bad inputs one-line errors: "
+            f"({r['video']['lines']} lines{'' if r['video'].get('required', True) else '; decoded pixels differ, so reported only'}"
+            f"); bad inputs one-line errors: "
             f"{sum(b['ok'] for b in bad.values())}/{len(bad)}"
             + "".join(f"\n    NOT one line: {n}: {b}" for n, b in bad.items() if not b["ok"])
             + "".join(f"\n    {d}" for d in r["image"]["diff"] + r["video"]["diff"]))
