@@ -226,8 +226,9 @@ def render(bench, fer=None, tflrt=None, acc=None, soak=None, models=None, note=N
     # ------------------------------------------------------------------ accuracy
     if acc:
         L += ["## Accuracy (summary; full report in " + acc.get("report_md", "the accuracy report") + ")", "",
-              table(["model", "accuracy (n, 95% Wilson CI)"],
-                    [[m["name"], m["accuracy_text"]] for m in acc.get("models", [])]), ""]
+              table(["model", "accuracy (n, 95% Wilson CI)", "faces without a copy in train/"],
+                    [[m["name"], m["accuracy_text"], m.get("accuracy_unique_text", "–")]
+                     for m in acc.get("models", [])]), ""]
         for a in acc.get("agreements", []):
             L += [f"- Agreement {a['a']} vs {a['b']}: {a['text']}"]
         L += [""]
