@@ -272,7 +272,11 @@ def save_frames(video: Path, folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def compare_labels(host: list[tuple], emu: list[tuple], proc: subprocess.CompletedProcess | None = None) -> dict:
+def compare_labels(host: list[tuple], emu: list[tuple], proc: subprocess.CompletedProcess | None = None,
+                   boxes: bool = True) -> dict:
+    """Rows (frame, track, box, label) equal; with boxes=False only (frame, track, label)."""
+    if not boxes:
+        host, emu = [(f, t, lab) for f, t, _, lab in host], [(f, t, lab) for f, t, _, lab in emu]
     diff = [f"{h} vs {e}" for h, e in zip(host, emu) if h != e]
     if proc is not None and proc.returncode != 0:
         diff.insert(0, f"exit {proc.returncode}: {_last_line(proc.stderr)}")
@@ -468,11 +472,13 @@ class Emulation:
         out["image"] = compare_labels(host["image"], parse_lines(image.stdout), image)
         vid = timed("fer-edge-run --video", f"{venv}/bin/fer-edge-run {marg} --video {video} "
                                              f"--max-frames {self.args.frames}")
-        out["video"] = compare_labels(host["video"], parse_lines(vid.stdout), vid)
         decoded = (out["probe"].get("video_decoded") or {})
-        # Labels must match when both sides decoded identical pixels; otherwise they are reported only.
-        out["video"]["required"] = decoded.get("same_pixels") == decoded.get("frames")
-        out["video"]["ok"] = vid.returncode == 0 and (out["video"]["equal"] or not out["video"]["required"])
+        # Boxes and labels must match when both sides decoded identical pixels; otherwise the decoders' rounding
+        # moves boxes by a pixel or so: labels are compared without boxes and reported, not required.
+        same_pixels = decoded.get("same_pixels") == decoded.get("frames")
+        out["video"] = compare_labels(host["video"], parse_lines(vid.stdout), vid, boxes=same_pixels)
+        out["video"]["required"] = same_pixels
+        out["video"]["ok"] = vid.returncode == 0 and (out["video"]["equal"] or not same_pixels)
         out["bad_inputs"] = {}
         t0 = time.perf_counter()
         sample = f"{EMU}/examples/{self.images[0].name}"
@@ -581,8 +587,8 @@ def summary(report: dict) -> list[str]:
             f"{not r['install']['tensorflow']}; fer-edge-check {'PASS' if c['ok'] else 'FAIL'} "
             f"(reference max diff {_steps(c['max_steps'])} step(s) on {c['faces']} face(s), detector "
             f"{'same faces' if c['detector_ok'] else 'DIFFERENT'}); probe on {p.get('stills')} still images "
-            f"(samples + video frames saved as PNG on the host): {p.get('faces')} faces, crops identical on "
-            f"{p.get('stills_same_crops')}, raw max diff {_steps(p.get('max_steps'))} step(s)"
+            f"(samples + video frames saved as PNG on the host): {p.get('faces')} faces, boxes+crops identical on "
+            f"{p.get('stills_same_crops')}/{p.get('stills')} images, raw max diff {_steps(p.get('max_steps'))} step(s)"
             f"{' (bit-exact)' if p.get('exact') else ''}{'; ' + '; '.join(p.get('notes', [])) if p.get('notes') else ''}")
         v = p.get("video_decoded") or {}
         lines.append(
@@ -592,7 +598,7 @@ def summary(report: dict) -> list[str]:
         lines.append(
             f"[{kind}] labels vs host: --image {'equal' if r['image']['equal'] else 'DIFFERENT'} "
             f"({r['image']['lines']} lines), --video {'equal' if r['video']['equal'] else 'DIFFERENT'} "
-            f"({r['video']['lines']} lines{'' if r['video'].get('required', True) else '; decoded pixels differ, so reported only'}"
+            f"({r['video']['lines']} lines{'' if r['video'].get('required', True) else '; labels only: decoded pixels differ, boxes moved (see IoU), reported not required'}"
             f"); bad inputs one-line errors: "
             f"{sum(b['ok'] for b in bad.values())}/{len(bad)}"
             + "".join(f"\n    NOT one line: {n}: {b}" for n, b in bad.items() if not b["ok"])

@@ -202,7 +202,7 @@ def measure_latency(classifier: Classifier, image: np.ndarray, repeat: int = 20,
         classifier.predict(one)
         per_face.append((time.perf_counter() - t0) * 1000)
     per_frame = []
-    for _ in range(max(3, repeat // 4)):
+    for _ in range(min(repeat, max(3, repeat // 4))):
         t0 = time.perf_counter()
         found = detector.detect(image)
         classifier.predict(crop_faces(_gray(image), found, classifier.input_size, DEFAULT_MARGIN))
