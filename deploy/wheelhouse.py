@@ -99,8 +99,12 @@ def pip_download(reqs: list[str], out: Path, python: str, glibc: str, pip: list[
     if run.returncode != 0:
         raise SystemExit(f"error: pip download for cp{python.replace('.', '')} aarch64 failed: "
                          f"{_last_line(run.stderr or run.stdout)}")
-    names = re.findall(r"(?:Saved|File was already downloaded) (\S+\.whl)", run.stdout)
-    return sorted({Path(n).name for n in names})
+    # pip logs every file it looked at; when it backtracked, the last file of a project is the one it kept.
+    chosen: dict[str, str] = {}
+    for found in re.findall(r"(?:Saved|File was already downloaded) (\S+\.whl)", run.stdout):
+        name = Path(found).name
+        chosen[name.split("-")[0].lower()] = name
+    return sorted(chosen.values())
 
 
 def _check_no_tensorflow(names: list[str]) -> None:

@@ -71,7 +71,7 @@ def record_reference(model_path: str | Path, image_path: str | Path, margin: flo
     boxes = HaarDetector().detect(image)
     crops = crop_faces(_gray(image), boxes, classifier.input_size, margin)
     raw = classifier.predict_raw(crops)
-    probs = classifier._postprocess(raw) if len(raw) else np.zeros((0, len(classifier.labels)))
+    probs = classifier.predict(crops)  # same crops again: deterministic, and only public API
     scale, zero_point = _output_quantization(classifier)
     return {
         "image": _portable_path(Path(image_path)),
@@ -88,7 +88,8 @@ def record_reference(model_path: str | Path, image_path: str | Path, margin: flo
 
 
 def _output_quantization(classifier: Classifier) -> tuple[float | None, int | None]:
-    spec = getattr(classifier, "_output", None)  # TensorSpec of the output tensor
+    # The output TensorSpec is not public API yet (Classifier._output); asked for as Classifier.output_spec.
+    spec = getattr(classifier, "output_spec", None) or getattr(classifier, "_output", None)
     if spec is None or spec.dtype == np.float32:
         return None, None
     return float(spec.scale), int(spec.zero_point)
