@@ -137,10 +137,13 @@ def load_csv(path: Path, classes: Sequence[str]) -> dict[str, Split]:
             raise DataError(f"{path}: expected CSV columns emotion,pixels,Usage")
         for row_no, row in enumerate(reader, start=2):
             try:
-                label = FER7[int(row["emotion"])]
-                pixels = np.array(row["pixels"].split(), dtype=np.uint8)
+                emotion = int(row["emotion"])
+                if not 0 <= emotion < len(FER7):  # -1 would silently index FER7 from the end
+                    raise IndexError(f"emotion {emotion} not in 0..{len(FER7) - 1}")
+                label = FER7[emotion]
+                pixels = np.array((row["pixels"] or "").split(), dtype=np.uint8)
                 face = pixels.reshape(SIZE, SIZE)
-            except (ValueError, IndexError) as exc:
+            except (ValueError, IndexError, OverflowError, TypeError) as exc:  # numpy 2: 300 -> OverflowError
                 raise DataError(f"{path}:{row_no}: bad row ({exc})") from None
             if label not in classes:
                 continue

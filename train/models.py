@@ -57,14 +57,18 @@ def _classifier(cfg: TrainConfig, num_classes: int) -> layers.Layer:
     return layers.Dense(num_classes, activation=cfg.output_activation, name="probs")
 
 
-def _activation(cfg: TrainConfig, name: str) -> layers.Layer:
-    """LeakyReLU is the study's choice; the Coral Edge TPU has no LEAKY_RELU, so relu/prelu are offered."""
+def _activation(cfg: TrainConfig, name: str, spatial: bool = True) -> layers.Layer:
+    """LeakyReLU is the study's choice; the Coral Edge TPU has no LEAKY_RELU, so relu/prelu are offered.
+
+    PReLU shares its slope over height and width (one per channel) on NHWC maps; the dense head's [N, C]
+    input has no such axes, so there it is one slope per unit.
+    """
     if cfg.activation == "leaky_relu":
         return layers.LeakyReLU(alpha=0.1, name=name)
     if cfg.activation == "relu":
         return layers.ReLU(name=name)
     if cfg.activation == "prelu":
-        return layers.PReLU(shared_axes=[1, 2], name=name)
+        return layers.PReLU(shared_axes=[1, 2] if spatial else None, name=name)
     raise ModelConfigError(f"unknown activation '{cfg.activation}' (leaky_relu, relu, prelu)")
 
 
@@ -104,7 +108,7 @@ def model2(cfg: TrainConfig, input_shape: tuple, num_classes: int) -> ModelParts
     """The study's second plain CNN: deeper, 5x5 first layer, dropout in every conv block."""
     conv_drop = 0.3 if cfg.dropout in ("conv", "both", "head") else 0.0
     stack = [layers.Input(input_shape)]
-    for i, filters in enumerate((64, 128, 256)):
+    for i, filters in enumerate((32, 64, 128)):
         stack += [
             layers.Conv2D(filters, 5 if i == 0 else 3, activation="relu", padding="same"),
             layers.Conv2D(filters, 3, activation="relu", padding="same"),
@@ -138,7 +142,7 @@ def final(cfg: TrainConfig, input_shape: tuple, num_classes: int) -> ModelParts:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dense(256, use_bias=False, kernel_regularizer=_l2(cfg), name="fc")(x)
     x = layers.BatchNormalization(name="fc_bn")(x)
-    x = _activation(cfg, "fc_act")(x)
+    x = _activation(cfg, "fc_act", spatial=False)(x)
     if _head_dropout(cfg):
         x = layers.Dropout(_head_dropout(cfg), name="fc_drop")(x)
     outputs = _classifier(cfg, num_classes)(x)
