@@ -201,7 +201,9 @@ def run(cfg: TrainConfig) -> dict:
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     (out / "history.json").write_text(json.dumps(hist, indent=1) + "\n")
     model = parts.model  # EarlyStopping restored the best-on-validation weights
-    model.save(out / MODEL_FILE, include_optimizer=False)  # the shipped run folder stays a few MB
+    # Without the optimizer's slots, so the shipped run folder stays a few MB. The native .keras format has
+    # no include_optimizer (tf-keras raises ValueError); an uncompiled twin over the same layers saves none.
+    keras.Model(model.inputs, model.outputs, name=model.name).save(out / MODEL_FILE)
     metrics = evaluate(model, data, cfg, labels)
     metrics.update({
         "model": cfg.model, "params": int(model.count_params()), "epochs_run": len(hist.get("loss", [])),
