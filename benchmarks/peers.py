@@ -68,8 +68,13 @@ def main(argv=None):
     if not fer.is_file():
         print(f"[peers] fer skipped: {fer} absent (bash benchmarks/setup_fer_env.sh)")
     else:
-        _run([fer, "benchmarks/fer_peer.py", "latency", "--max-time", a.max_time, "--frames",
-              EXAMPLES / "astronaut.jpg", EXAMPLES / "group.jpg", "-o", out / "fer_latency.json"], "fer")
+        frames = [EXAMPLES / "astronaut.jpg", EXAMPLES / "group.jpg"]
+        _run([fer, "benchmarks/fer_peer.py", "latency", "--max-time", a.max_time, "--frames", *frames,
+              "-o", out / "fer_latency.json"], "fer")
+        if m["int8_tflite"]:
+            _run([fer, "benchmarks/fer_peer.py", "compare", "--repo", ROOT, "--model", m["int8_tflite"],
+                  "--max-time", a.max_time, "--frames", *frames, "-o", out / "fer_compare.json"],
+                 "ours vs fer, interleaved")
 
 
 if __name__ == "__main__":

