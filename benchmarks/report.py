@@ -120,8 +120,9 @@ def render(bench, fer=None, tflrt=None, acc=None, soak=None, models=None, note=N
         tr = find(cls, runtime="tflite_runtime", dtype="int8", threads=1)
         if lo and tr and tr["median"] > 3 * lo["median"]:
             L += [f"tflite-runtime runs the int8 model {tr['median'] / lo['median']:.0f}x slower than ai-edge-litert "
-                  "here: its int8 kernels are not the XNNPACK ones litert uses by default, so on a board with only "
-                  "tflite-runtime, int8 may lose its speed advantage over float. Prefer ai-edge-litert.", ""]
+                  "here (likely a different int8 kernel path than litert's XNNPACK; we have not confirmed the cause), "
+                  "so on a board with only tflite-runtime, int8 may lose its speed advantage over float: measure "
+                  "there, and prefer ai-edge-litert where it installs.", ""]
         missing = sorted({"litert", "tflite_runtime", "tf"} - {r["runtime"] for r in cls})
         if missing:
             L += [f"Not measured (not installed in any benchmark venv): {', '.join(missing)}.", ""]
