@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .interpreter import input_output_specs, load_interpreter
+from .interpreter import TensorSpec, input_output_specs, load_interpreter
 from .sidecar import read_labels
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "fer_int8.tflite"
@@ -44,6 +44,11 @@ class Classifier:
     def input_size(self) -> tuple[int, int]:
         """(height, width) read from the model, so crops match whatever the quantize stage shipped."""
         return self._input.shape[1], self._input.shape[2]
+
+    @property
+    def output_spec(self) -> TensorSpec:
+        """Output dtype, scale and zero point: what a reference check needs to count quantisation steps."""
+        return self._output
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """uint8 grayscale faces [N, H, W] or one [H, W] -> float32 probabilities [N, C]."""

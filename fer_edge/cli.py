@@ -127,7 +127,11 @@ def _setup_logging() -> None:
     log.addHandler(handler)
     log.setLevel(logging.WARNING)
     log.propagate = False
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    cv_logging = getattr(cv2.utils, "logging", None)  # OpenCV 4.11 (numpy<2 boards) has only cv2.setLogLevel
+    if cv_logging is not None:
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_SILENT)
+    else:
+        cv2.setLogLevel(0)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
 
 

@@ -88,9 +88,8 @@ def record_reference(model_path: str | Path, image_path: str | Path, margin: flo
 
 
 def _output_quantization(classifier: Classifier) -> tuple[float | None, int | None]:
-    # The output TensorSpec is not public API yet (Classifier._output); asked for as Classifier.output_spec.
-    spec = getattr(classifier, "output_spec", None) or getattr(classifier, "_output", None)
-    if spec is None or spec.dtype == np.float32:
+    spec = classifier.output_spec
+    if spec.dtype == np.float32:
         return None, None
     return float(spec.scale), int(spec.zero_point)
 
