@@ -3,7 +3,8 @@
 # (the 10,000-frame soak is most of it). Usage:  bash benchmarks/run.sh
 # Environment: RUN (default runs/final), INT8 (default fer_edge/models/fer_int8.tflite), DATA (default the shared
 # FER2013), SOAK_FRAMES (10000), PY (.venv/bin/python), SKIP_SETUP=1 (don't create the peer venvs),
-# QUICK=1 (short timings, 500-frame soak: a smoke run, not for RESULTS.md).
+# QUICK=1 (short timings, 500-frame soak: a smoke run, not for RESULTS.md), SOAK=0 (keep the last soak.json),
+# NOTE="..." (a line shown at the top of RESULTS.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -38,8 +39,12 @@ echo "== accuracy: int8 (fer_edge) vs float (Keras) vs fer"
 "$PY" -m benchmarks.accuracy --data "$DATA" --run "$RUN" --int8 "$INT8" --out-dir "$OUT" \
   --name accuracy_fer2013_publictest || status=1
 
-echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
-"$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --out "$OUT/soak.json" || status=1
+if [ "${SOAK:-1}" = "1" ]; then
+  echo "== soak: $SOAK_FRAMES frames through fer-edge-run"
+  "$PY" -m benchmarks.soak --frames "$SOAK_FRAMES" --out "$OUT/soak.json" || status=1
+else
+  echo "== soak skipped (SOAK=0): the report reuses $OUT/soak.json, whose command line names its model"
+fi
 
 echo "== report"
 "$PY" -m benchmarks.report "$OUT/bench.json" --fer "$OUT/fer_latency.json" --tflrt "$OUT/tflrt.json" --compare "$OUT/fer_compare.json" \
