@@ -191,6 +191,8 @@ def evaluate(data, run, int8=None, split="test", limit=None, fer="auto", out_dir
             else:
                 notes.append(f"Keras run labels {rl} differ from the int8 sidecar's {labels}; compared by index.")
         preds["float"] = p_float.argmax(1)
+        notes.append("The float model is the run's best Keras model; the int8 model is what the quantize stage made "
+                     "from it (after pruning, when it pruned), so int8 vs float includes both effects.")
         models.append({"name": "float (Keras)", "how": f"tf-keras on `{m['keras']}`", "pred": preds["float"]})
     else:
         notes.append(f"No float Keras model in {m['run']} (model.keras / *.keras / *.h5): float side not evaluated.")
