@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from fer_edge.metrics import accuracy, classification_report
+from fer_edge.metrics import Accuracy, accuracy, classification_report
 
 from .config import TrainConfig
 from .data import CLASS_SETS, Prepared, Split, fingerprint, load_dataset, prepare
@@ -97,8 +97,23 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class HistoryFile(keras.callbacks.Callback):
+    """history.json rewritten after every epoch, so a run that is stopped or crashes keeps its curves."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.path.write_text(json.dumps(self.history, indent=1) + "\n")
+
+
 def callbacks(cfg: TrainConfig, out: Path) -> list[keras.callbacks.Callback]:
     cbs = [
+        HistoryFile(out / "history.json"),
         keras.callbacks.ModelCheckpoint(str(out / MODEL_FILE), monitor="val_accuracy", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True),
     ]
@@ -204,6 +219,13 @@ def run(cfg: TrainConfig) -> dict:
     # Without the optimizer's slots, so the shipped run folder stays a few MB. The native .keras format has
     # no include_optimizer (tf-keras raises ValueError); an uncompiled twin over the same layers saves none.
     keras.Model(model.inputs, model.outputs, name=model.name).save(out / MODEL_FILE)
+    return write_metrics(model, data, cfg, out, hist, train_seconds)
+
+
+def write_metrics(model: keras.Model, data: Prepared, cfg: TrainConfig, out: Path, hist: dict,
+                  train_seconds: float) -> dict:
+    """metrics.json and the two figures; also the whole of `python -m train.evaluate`."""
+    labels = CLASS_SETS[cfg.classes]
     metrics = evaluate(model, data, cfg, labels)
     metrics.update({
         "model": cfg.model, "params": int(model.count_params()), "epochs_run": len(hist.get("loss", [])),
@@ -214,8 +236,6 @@ def run(cfg: TrainConfig) -> dict:
     plot_confusion(np.array(metrics["test"]["confusion"]), labels, out / "confusion.png",
                    f"{cfg.model}: PublicTest, n={len(data.test)}")
     for name in ("train", "val", "test"):
-        acc = metrics[name]["accuracy"]
-        lo, hi = acc["ci95"]
-        print(f"{cfg.model} {name}: {100 * acc['value']:.1f}% (n={acc['n']}, 95% CI {100 * lo:.1f}-{100 * hi:.1f})")
+        print(f"{cfg.model} {name}: {Accuracy(metrics[name]['accuracy']['correct'], metrics[name]['accuracy']['n'])}")
     print(f"trained in {train_seconds / 60:.1f} min; run folder {out}", flush=True)
     return metrics
