@@ -93,9 +93,9 @@ def quantize(args: argparse.Namespace, command: str) -> int:
     from dataclasses import replace
 
     from fer_edge.interpreter import input_output_specs, load_interpreter
-    from fer_edge.metrics import Accuracy
+    from fer_edge.metrics import Accuracy, accuracy
     from train.data import CLASS_SETS, load_dataset, prepare
-    from train.fit import make_dataset, predict, to_inputs
+    from train.fit import make_dataset, make_loss, predict, to_inputs
 
     from . import check, convert, ops, prune, report
 
@@ -115,7 +115,8 @@ def quantize(args: argparse.Namespace, command: str) -> int:
     if args.sparsity > 0:
         steps = int(np.ceil(len(data.train) / cfg.batch_size))
         ds = make_dataset(to_inputs(data.train.x, cfg.color), data.train.y, cfg, len(labels), True).repeat()
-        pruned = prune.prune(model, ds, steps, args.prune_epochs, args.sparsity, args.prune_lr, args.verbose)
+        pruned = prune.prune(model, ds, steps, args.prune_epochs, args.sparsity, args.prune_lr, args.verbose,
+                             loss=make_loss(cfg))
         deployable = pruned.model
         result["sparsity"] = pruned.sparsity
         result["prune"] = {"target": args.sparsity, "epochs": args.prune_epochs, "steps": pruned.steps,
@@ -134,6 +135,8 @@ def quantize(args: argparse.Namespace, command: str) -> int:
         paths["pruned_float"] = write_model(out / "model_pruned_float.tflite", convert.to_float_tflite(deployable),
                                             {**card, "model": {"dtype": "float32", "pruned": True}})
 
+    result["validation"] = {name: accuracy(data.val.y, predict(m, data.val, cfg).argmax(axis=1)).to_dict()
+                            for name, m in (("keras_float", model), ("keras_deployable", deployable))}
     faces, y = data.test.x, data.test.y
     probs = {"keras_float": predict(model, data.test, cfg)}
     if deployable is not model:

@@ -21,6 +21,10 @@ def _acc(report: dict) -> str:
 def write(out: Path, report: dict) -> None:
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# Quantisation report: {report['run']}", "", f"Command: `{report['command']}`", ""]
+    val = report["validation"]
+    lines += ["## Validation (where pruning and quantisation settings are chosen)", "",
+              f"- float Keras {_acc({'accuracy': val['keras_float']})}; model to quantise (pruned/QAT) "
+              f"{_acc({'accuracy': val['keras_deployable']})}", ""]
     lines += ["## Accuracy on the run's test split (through fer_edge for .tflite)", "",
               "| model | accuracy | " + " | ".join(f"recall {l}" for l in report["labels"]) + " |",
               "|---|---|" + "---|" * len(report["labels"])]
