@@ -87,8 +87,10 @@ def test_bad_sidecar_is_refused(tmp_path, text):
         read_sidecar(model)
 
 
-@pytest.mark.skipif(DEFAULT_MODEL.is_file(), reason="the shipped model exists")
-def test_missing_shipped_model_says_how_to_get_it():
+def test_missing_shipped_model_says_how_to_get_it(tmp_path, monkeypatch):
+    import fer_edge.classifier
+
+    monkeypatch.setattr(fer_edge.classifier, "DEFAULT_MODEL", tmp_path / "fer_int8.tflite")
     with pytest.raises(ModelError, match="--model"):
         Classifier()
 
