@@ -6,6 +6,8 @@ as a last resort, imported lazily so the device package never pulls TensorFlow i
 from __future__ import annotations
 
 import ctypes
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -58,7 +60,9 @@ def load_interpreter(model_path: str | Path, threads: int = 1, edgetpu: bool = F
     path = Path(model_path)
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
-    _, interpreter_cls, load_delegate = _backend()
+    backend, interpreter_cls, load_delegate = _backend()
+    if backend == "tflite_runtime":
+        _probe_in_subprocess(path)
     delegates = []
     if edgetpu:
         try:
@@ -74,6 +78,16 @@ def load_interpreter(model_path: str | Path, threads: int = 1, edgetpu: bool = F
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"cannot load model {path}: {_first_line(exc)}") from None
     return interpreter
+
+
+def _probe_in_subprocess(path: Path) -> None:
+    """tflite-runtime 2.14 segfaults on a truncated or corrupt model instead of raising; loading it once in a
+    child process first turns that crash into a one-line ModelError (LiteRT verifies the file itself)."""
+    probe = ("import sys; from tflite_runtime.interpreter import Interpreter; "
+             "Interpreter(model_path=sys.argv[1]).allocate_tensors()")
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
+    if done.returncode < 0:
+        raise ModelError(f"cannot load model {path}: the interpreter crashed on it (truncated or corrupt file?)")
 
 
 def input_output_specs(interpreter: Any, model_path: str | Path) -> tuple[TensorSpec, TensorSpec]:

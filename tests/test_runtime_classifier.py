@@ -1,6 +1,7 @@
 """Classifier on real tiny .tflite models: quantisation handled inside, wrong models refused in one line."""
 import ctypes
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,27 @@ def test_edgetpu_without_runtime_is_a_delegate_error(tiny_models):
         pytest.skip("an Edge TPU runtime is installed here")
     with pytest.raises(DelegateError, match="libedgetpu"):
         Classifier(tiny_models.int8, edgetpu=True)
+
+
+TFLRT_PYTHON = Path(__file__).resolve().parents[1] / ".venv-tflrt" / "bin" / "python"
+
+
+@pytest.mark.skipif(not TFLRT_PYTHON.is_file(), reason="no tflite-runtime venv (bash benchmarks/setup_tflite_runtime_env.sh)")
+def test_truncated_model_is_a_model_error_under_tflite_runtime(tmp_path):
+    """tflite-runtime 2.14 segfaults on the shipped model cut to 200 bytes; fer_edge must still answer in one line."""
+    from fer_edge import DEFAULT_MODEL as int8_model
+
+    import subprocess
+
+    truncated = tmp_path / "trunc.tflite"
+    truncated.write_bytes(int8_model.read_bytes()[:200])
+    shutil.copyfile(int8_model.with_suffix(".json"), truncated.with_suffix(".json"))
+    code = ("import sys; from fer_edge.interpreter import backend_name; from fer_edge import Classifier, ModelError\n"
+            "assert backend_name() == 'tflite_runtime'\n"
+            "try:\n    Classifier(sys.argv[1])\nexcept ModelError as e:\n    print('ModelError', e)")
+    done = subprocess.run([str(TFLRT_PYTHON), "-c", code, str(truncated)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    if "No module named" in done.stderr:
+        pytest.skip(f"tflite-runtime venv incomplete: {done.stderr.strip().splitlines()[-1]}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ModelError") and "crashed" in done.stdout
