@@ -1,7 +1,7 @@
 """Prove the Raspberry Pi path here: run the device package on an emulated 64-bit Pi OS (Debian Bookworm
 aarch64, Python 3.11) under qemu user-mode emulation, for both interpreters.
 
-    sudo .venv/bin/python -m deploy.emulate_pi            # shipped model (or the tiny test model, said loudly)
+    sudo .venv/bin/python -m deploy.emulate_pi            # the shipped model (or --model PATH)
     python -m deploy.emulate_pi --check                   # only say whether it can run here, and why not
 
 Steps, each timed:
@@ -327,14 +327,8 @@ class Emulation:
             src = SHIPPED_MODEL
             kind = "shipped"
         else:
-            from deploy import tiny_model
-
-            src = CACHE / "tiny" / "tiny_int8.tflite"
-            if not src.is_file():
-                tiny_model.write_model(src.parent)
-            kind = "tiny"
-            self.log("NOTE: no shipped model at fer_edge/models/fer_int8.tflite yet: using the untrained tiny "
-                     "test model (deploy/tiny_model.py); rerun once the model is shipped")
+            raise RuntimeError(f"no model: {SHIPPED_MODEL} is not shipped yet "
+                                 "(python -m quantize.int8 runs/final --ship) and no --model was given")
         self.report["model"] = {"path": str(src), "kind": kind}
         card = json.loads(src.with_suffix(".json").read_text())
         if kind == "shipped" and card.get("reference"):
@@ -616,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rootfs", default=str(DEFAULT_ROOTFS), help=f"cached root file system (default {DEFAULT_ROOTFS})")
     p.add_argument("--rebuild-rootfs", action="store_true", help="delete the cached root file system and rebuild it")
     p.add_argument("--mirror", help="Debian archive for debootstrap (default: the one apt uses here)")
-    p.add_argument("--model", help="model .tflite with its sidecar (default: the shipped model, else a tiny one)")
+    p.add_argument("--model", help="model .tflite with its sidecar (default: the shipped model)")
     p.add_argument("--interpreter", dest="interpreters", action="append", choices=sorted(KINDS),
                    help="litert and/or tflite (default both)")
     p.add_argument("--frames", type=int, default=5, help="video frames to run (default 5; emulation is slow)")
