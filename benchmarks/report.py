@@ -123,6 +123,12 @@ def render(bench, fer=None, tflrt=None, acc=None, soak=None, models=None, note=N
                   "here (likely a different int8 kernel path than litert's XNNPACK; we have not confirmed the cause), "
                   "so on a board with only tflite-runtime, int8 may lose its speed advantage over float: measure "
                   "there, and prefer ai-edge-litert where it installs.", ""]
+        worst = max((r["median"] / o["median"], r["runtime"], r["dtype"]) for r in cls if r["threads"] == 2
+                    for o in [find(cls, runtime=r["runtime"], dtype=r["dtype"], threads=1)] if o) if cls else None
+        if worst and worst[0] > 3:
+            L += [f"2-thread rows many times slower than 1 thread (worst: {worst[1]} {worst[2]}, {worst[0]:.0f}x) "
+                  "reflect contention on this shared 2-core machine (another job holds a core, and a thread pool "
+                  "waits for it), not how the runtime scales on an idle board.", ""]
         missing = sorted({"litert", "tflite_runtime", "tf"} - {r["runtime"] for r in cls})
         if missing:
             L += [f"Not measured (not installed in any benchmark venv): {', '.join(missing)}.", ""]
