@@ -19,6 +19,10 @@ STUDY_CLAIMS = {"model1": 69.5, "model2": 68.8, "vgg16": 51.0, "inception_resnet
                 "efficientnet": 25.0, "final": 93.3}
 
 
+# The shipped final model's full-budget recipe (runs/final/config.json); reused when runs/final exists.
+FINAL_RECIPE = dict(epochs=30, width=24, label_smoothing=0.1, patience=30, verbose=2)
+
+
 @dataclass(frozen=True)
 class Budget:
     """How much a comparison run may spend; the final model is trained separately with the full budget."""
@@ -28,11 +32,12 @@ class Budget:
 
 
 def comparison_configs(base: TrainConfig, runs: Path, budget: Budget) -> list[TrainConfig]:
-    """Plain CNNs get the full budget; the transfer models, 5-30x costlier per face and without ImageNet
-    weights here, get half the faces and the same wall-clock cap."""
+    """The final CNN gets its full recipe; the plain CNNs the budget; the transfer models, 5-30x costlier per
+    face and without ImageNet weights here, half the faces and the same wall-clock cap."""
     common = dict(epochs=budget.epochs, max_minutes=budget.max_minutes, verbose=2)
-    out = [replace(base, model=name, out=str(runs / name), max_train=budget.max_train, **common)
-           for name in ("model1", "model2")]
+    out = [replace(base, model="final", out=str(runs / "final"), **FINAL_RECIPE)]
+    out += [replace(base, model=name, out=str(runs / name), max_train=budget.max_train, **common)
+            for name in ("model1", "model2")]
     half = budget.max_train // 2 if budget.max_train else None
     out += [replace(base, model=name, out=str(runs / name), max_train=half, **common)
             for name in ("vgg16", "inception_resnet_v2", "efficientnet")]
