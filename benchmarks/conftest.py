@@ -4,9 +4,7 @@ absent is skipped with the reason."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks.common import EXAMPLES, available_interpreters, model_paths

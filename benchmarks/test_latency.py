@@ -3,7 +3,6 @@ then python -m benchmarks.report bench.json. Every benchmark tags `extra_info` s
 tables and ratios without parsing names."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 

