@@ -278,14 +278,3 @@ def classifier_cls():
     return Classifier
 
 
-def letterbox(img, size):
-    """Scale `img` to fit (w, h) = size keeping its aspect, centred on a mid-grey canvas (the same function is
-    copied in fer_peer.py, which cannot import this module)."""
-    import cv2
-    w, h = size
-    s = min(w / img.shape[1], h / img.shape[0])
-    nw, nh = max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))
-    canvas = np.full((h, w) + img.shape[2:], 128, np.uint8)
-    x, y = (w - nw) // 2, (h - nh) // 2
-    canvas[y:y + nh, x:x + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
-    return canvas

@@ -28,6 +28,7 @@ warnings.filterwarnings("ignore")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from peer_tools import letterbox, timeit  # noqa: E402 - run as a script: benchmarks/ is on sys.path
 
 
 def _fer(use_tflite):
@@ -39,29 +40,17 @@ def _fer(use_tflite):
     return FER(use_tflite=use_tflite)
 
 
-def timeit(fn, max_time=1.0, min_rounds=5, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times, start = [], time.perf_counter()
-    while len(times) < min_rounds or (time.perf_counter() - start) < max_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 100000:
-            break
-    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
-    return {"median": statistics.median(times), "iqr": q[2] - q[0], "min": min(times), "rounds": len(times)}
+def fer_tflite_runner(fer_detector, x):
+    """fer's own TFLite interpreter, invoked on `x` exactly as fer does it; returns (interpreter, run)."""
+    it = fer_detector._FER__tflite_interpreter  # noqa: SLF001 - fer's own interpreter, as fer uses it
+    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
 
+    def run():
+        it.set_tensor(i_in, x)
+        it.invoke()
+        return it.get_tensor(i_out)
 
-def letterbox(img, size):
-    """Copy of benchmarks.common.letterbox (this script runs in another venv)."""
-    w, h = size
-    s = min(w / img.shape[1], h / img.shape[0])
-    nw, nh = max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))
-    canvas = np.full((h, w) + img.shape[2:], 128, np.uint8)
-    x, y = (w - nw) // 2, (h - nh) // 2
-    canvas[y:y + nh, x:x + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
-    return canvas
+    return it, run
 
 
 def face64(det, frame):
@@ -87,13 +76,7 @@ def cmd_latency(a):
         frames[p] = img
     first = next(iter(frames.values()))
     x = face64(tfl, first)
-    it = tfl._FER__tflite_interpreter  # noqa: SLF001 - fer's own interpreter, as fer uses it
-    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
-
-    def tfl_run():
-        it.set_tensor(i_in, x)
-        it.invoke()
-        return it.get_tensor(i_out)
+    it, tfl_run = fer_tflite_runner(tfl, x)
 
     model = ker._FER__emotion_classifier  # noqa: SLF001
     rows.append({"kind": "classify", "impl": "fer tflite (default)", "dtype": str(it.get_input_details()[0]["dtype"].__name__),
@@ -148,13 +131,7 @@ def cmd_compare(a):
     gray = cv2.cvtColor(one, cv2.COLOR_BGR2GRAY)
     face48 = crop_faces(gray, boxes[:1], clf.input_size)[0] if boxes else cv2.resize(gray, (48, 48))
     x64 = ((cv2.resize(face48, (64, 64)).astype(np.float32) / 255.0 - 0.5) * 2.0)[None, ..., None]
-    it = tfl._FER__tflite_interpreter  # noqa: SLF001
-    i_in, i_out = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
-
-    def fer_tfl():
-        it.set_tensor(i_in, x64)
-        it.invoke()
-        return it.get_tensor(i_out)
+    _, fer_tfl = fer_tflite_runner(tfl, x64)
 
     model = ker._FER__emotion_classifier  # noqa: SLF001
     for impl, fn in (("fer tflite (default)", fer_tfl), ("fer keras .hdf5", lambda: model(x64, training=False))):

@@ -10,22 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import statistics
-import time
 
 import numpy as np
+from peer_tools import timeit  # run as a script: benchmarks/ is on sys.path
 
 
-def timeit(fn, max_time=1.0, min_rounds=5, warmup=10):
-    for _ in range(warmup):
-        fn()
-    times, start = [], time.perf_counter()
-    while len(times) < min_rounds or (time.perf_counter() - start) < max_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    q = statistics.quantiles(times, n=4)
-    return {"median": statistics.median(times), "iqr": q[2] - q[0], "min": min(times), "rounds": len(times)}
+
 
 
 def main(argv=None):
@@ -61,7 +51,7 @@ def main(argv=None):
                 return it.get_tensor(i_out)
 
             rows.append({"kind": "classify", "runtime": a.runtime, "dtype": dtype, "threads": threads, "faces": 1,
-                         "source": "subprocess", **timeit(run, a.max_time)})
+                         "source": "subprocess", **timeit(run, a.max_time, warmup=10)})
     version = getattr(importlib.import_module(a.runtime if a.runtime != "litert" else "ai_edge_litert"),
                       "__version__", "?") if a.runtime != "tf" else "?"
     json.dump({"runtime": a.runtime, "version": version, "numpy": np.__version__, "rows": rows},

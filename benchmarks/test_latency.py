@@ -68,7 +68,7 @@ def test_detect_haar(benchmark, group_frame, size):
     """Haar detection on one frame: the several-faces sample letterboxed (aspect kept) to the size."""
     from fer_edge.detect import HaarDetector
     det = HaarDetector()
-    from benchmarks.common import letterbox
+    from benchmarks.peer_tools import letterbox
     frame = letterbox(group_frame, size)
     faces = len(det.detect(frame))
     benchmark.extra_info.update(kind="detect", size=f"{size[0]}x{size[1]}", faces_found=faces)
